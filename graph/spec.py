@@ -146,7 +146,7 @@ def build(raw: Any, where: str, overrides: list[str] | None = None) -> GraphSpec
     nodes_raw = raw.get("nodes")
     if not isinstance(nodes_raw, dict) or not nodes_raw:
         raise SpecError(where, _line(raw, "nodes"), "'nodes' must be a non-empty mapping of node name to node")
-    name = raw.get("name", Path(where).stem)
+    name = raw.get("name", re.sub(r"[^A-Za-z0-9_-]", "", Path(where).stem) or "graph")
     if not isinstance(name, str) or not NAME_RE.match(name):
         raise SpecError(where, _line(raw, "name"), f"graph name {name!r} must be letters, digits, '_' or '-'")
     hosts = _hosts(raw.get("hosts") or {}, where)
