@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import get_args
 from pathlib import Path
 
 from graph.spec import GraphSpec, SpecError, load_file
@@ -35,6 +36,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     top.add_argument("graph", nargs="?", help="graph name (default: the newest running graph)")
     top.add_argument("--once", action="store_true", help="print one table and exit")
     top.set_defaults(func=cmd_top)
+
+    subs = sub.add_parser("subscribe", help="print a published stream, one JSON object a line")
+    subs.add_argument("endpoint", nargs="?", default="tcp://127.0.0.1:5560")
+    subs.add_argument("--topic", default="emotion")
+    subs.add_argument("--count", type=int, help="stop after N events")
+    subs.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds without an event")
+    subs.set_defaults(func=cmd_subscribe)
 
 
 def _run_options(p: argparse.ArgumentParser) -> None:
@@ -107,7 +115,7 @@ def cmd_nodes(args: argparse.Namespace) -> int:
             print(f"  out  {port:<12} {out.kind:<18} {out.doc}".rstrip())
         for pname, field in cls.Params.model_fields.items():
             default = "required" if field.is_required() else f"= {field.default!r}"
-            ann = getattr(field.annotation, "__name__", None) or str(field.annotation).replace("typing.", "")
+            ann = str(field.annotation).replace("typing.", "").replace("pathlib.", "") if get_args(field.annotation) else field.annotation.__name__
             desc = f"  {field.description}" if field.description else ""
             print(f"  param {pname}: {ann} {default}{desc}")
         print()
@@ -118,6 +126,16 @@ def cmd_top(args: argparse.Namespace) -> int:
     from graph.top import top
 
     return top(args.graph, once=args.once)
+
+
+def cmd_subscribe(args: argparse.Namespace) -> int:
+    import json
+
+    from graph.client import subscribe
+
+    for event in subscribe(args.endpoint, args.topic, timeout_s=args.timeout, count=args.count):
+        print(json.dumps(event), flush=True)
+    return 0
 
 
 def _load(path: str, overrides: list[str]) -> GraphSpec | None:
