@@ -22,7 +22,7 @@ from typing import IO, TextIO
 import msgpack
 import zmq
 
-from graph.plan import NodePlan, RunPlan, make_plan
+from graph.plan import NodePlan, make_plan
 from graph.runs import RunInfo, new_run_dir, write_info
 from graph.spec import LOCAL, GraphSpec
 from graph.worker import EXIT_CONFIG

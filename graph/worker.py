@@ -101,8 +101,11 @@ class Runtime:
             self.control.connect(self.plan.control)
 
     def close(self) -> None:
-        for sock in [*self.pubs.values(), *self.subs.values(), *([self.control] if self.control else [])]:
+        """Inputs and control go at once; outputs keep their linger so the last messages still leave."""
+        for sock in [*self.subs.values(), *([self.control] if self.control else [])]:
             sock.close(linger=0)
+        for sock in self.pubs.values():
+            sock.close()
 
     def run(self) -> int:
         self.open()
@@ -220,6 +223,8 @@ def serve(plan: NodePlan) -> int:
     except NodeError as exc:
         print(f"node '{plan.name}': {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    finally:
+        runtime.ctx.destroy(linger=500)  # a finished source still delivers its last frames; a stray socket cannot hang us
 
 
 def main(argv: list[str] | None = None) -> int:
