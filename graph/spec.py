@@ -218,7 +218,7 @@ def _node(name: Any, body: Any, nodes_raw: dict, hosts: dict[str, Host], where: 
         loc = err["loc"][0] if err["loc"] else None
         pline = _line(params_raw, loc) if loc is not None else None
         what = f"param '{loc}'" if loc is not None else "params"
-        msg = "unknown param" if err["type"] == "extra_forbidden" else err["msg"]
+        msg = "unknown param" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             known = ", ".join(cls.Params.model_fields) or "none"
             msg += f" (known: {known})"

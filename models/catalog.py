@@ -129,7 +129,8 @@ def _absent(name: str, variant: str | None) -> ModelMissing:
         return ModelMissing(f"model {name!r} is damaged in the store ({store_dir()}): {damage}; "
                             f"make it again with `{export_command(name, variant)}`")
     what = f"({variant}) is not" if variant else "is not"
-    return ModelMissing(f"model {name!r} {what} in the store ({store_dir()}): make it with `{export_command(name, variant)}`")
+    return ModelMissing(f"model {name!r} {what} in the store ({store_dir()}): "
+                        f"make it with `{export_command(name, variant)}`")
 
 
 def _damage(name: str, variant: str | None) -> str | None:

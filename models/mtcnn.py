@@ -64,7 +64,8 @@ class MTCNN:
         import cv2
 
         self.cv2 = cv2
-        self.pnet, self.rnet, self.onet = (open_session(folder / f"{n}.onnx", providers, threads) for n in ("pnet", "rnet", "onet"))
+        self.pnet, self.rnet, self.onet = (open_session(folder / f"{net}.onnx", providers, threads)
+                                           for net in ("pnet", "rnet", "onet"))
         self.min_face, self.thresholds, self.factor = min_face, tuple(thresholds), factor
 
     def scales(self, h: int, w: int) -> list[float]:

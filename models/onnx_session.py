@@ -99,7 +99,8 @@ def open_session(path: Path | str, providers: Sequence[str] = ("cpu",), threads:
     skipped = list(providers)[:list(providers).index(running)]
     if skipped:
         why = "; ".join(failures + [f"{p}: not in this onnxruntime build" for p in skipped if p not in have])
-        log.warning("%s runs on %s, not %s (%s)", f"{path.parent.name}/{path.name}", running, skipped[0], why or "did not start")
+        why = why or "its libraries did not load; see `emograph doctor`"
+        log.warning("%s/%s runs on %s, not %s (%s)", path.parent.name, path.name, running, skipped[0], why)
     else:
         log.info("%s/%s runs on %s", path.parent.name, path.name, running)
     return session

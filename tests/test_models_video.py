@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -200,3 +202,23 @@ def test_catalog_entries_and_exporters() -> None:
         module, func = entry(name).exporter.split(":")
         assert callable(getattr(__import__(module, fromlist=[func]), func))
     assert catalog["fer-minixception"].labels == list(EXPRESSIONS)
+
+
+def test_the_runtime_needs_no_torch(mtcnn_model: Path, fer_model: Path) -> None:
+    """An edge device runs detection and expression with numpy, onnxruntime and OpenCV alone; importing is cheap."""
+    code = """
+import sys
+import models.catalog, models.face_detector, models.expression, models.tracker, models.onnx_session
+assert not {"onnxruntime", "cv2"} & set(sys.modules), "heavy imports at import time"
+from skimage import data
+from models.face_detector import FaceDetector, crop_faces
+from models.expression import ExpressionClassifier
+image = data.astronaut()
+faces = FaceDetector("mtcnn").detect(image)
+clf = ExpressionClassifier("fer-minixception")
+clf.predict(crop_faces(image, [f.box for f in faces], clf.size))
+heavy = {"torch", "transformers", "optimum", "h5py"} & {m.split(".")[0] for m in sys.modules}
+assert not heavy, heavy
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("plot", help="draw a recorded run (a jsonl_sink file) as a timeline PNG")
     p.add_argument("run", type=Path, help="the JSONL file a jsonl_sink wrote")
     p.add_argument("-o", "--output", type=Path, help="PNG to write (default: RUN with .png)")
-    p.add_argument("--face", type=int, metavar="ID", help="face id for the face panel (default: the one seen most)")
+    p.add_argument("--face", type=int, metavar="ID", help="face id for the face panel (default: the largest face in each frame)")
     p.add_argument("--title", help="figure title (default: the file name)")
     p.set_defaults(func=cmd_plot)
 
@@ -143,15 +143,16 @@ def _face_panel(ax, expressions: list[dict], fused: list[dict], face: int | None
         ax.set_title("face")
         _empty(ax, "faces")
         return
-    fid = face if face is not None else ids.most_common(1)[0][0]
     x, rows = [], []
     for rec in source:
-        for f in rec["data"].get("faces", []):
-            if f.get("id") == fid:
-                x.append((_times(rec)[0] - t0) / 1e9)
-                rows.append(as_scores(f["scores"]))
-    others = f"; other ids: {', '.join(map(str, sorted(i for i in ids if i != fid)))}" if len(ids) > 1 else ""
-    ax.set_title(f"face #{fid} ({what}, {len(x)} frames{others})", loc="left")
+        faces = [f for f in rec["data"].get("faces", []) if face is None or f.get("id") == face]
+        if faces:  # one face per frame: the chosen id, else the largest face, whichever id it has
+            main = max(faces, key=lambda f: (f["box"][2] - f["box"][0]) * (f["box"][3] - f["box"][1]))
+            x.append((_times(rec)[0] - t0) / 1e9)
+            rows.append(as_scores(main["scores"]))
+    who = f"face #{face}" if face is not None else f"largest face (ids {', '.join(map(str, sorted(ids)))})"
+    fid = face
+    ax.set_title(f"{who}, {what}, {len(x)} frames", loc="left")
     if not x:
         _empty(ax, f"face #{fid}")
         return

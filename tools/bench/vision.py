@@ -82,6 +82,7 @@ def bench_vit(crop: np.ndarray, repeats: int, batches: list[int], threads: int, 
     import torch
     from PIL import Image
     from transformers import ViTForImageClassification, ViTImageProcessor, pipeline
+    from transformers.utils import logging as hf_logging
 
     from models.catalog import present_variants
     from models.expression import ExpressionClassifier
@@ -97,6 +98,7 @@ def bench_vit(crop: np.ndarray, repeats: int, batches: list[int], threads: int, 
         result["export_s"] = time.perf_counter() - t
         result["export_checks"] = manifest.checks
     torch.set_num_threads(threads)
+    hf_logging.set_verbosity_error()
     runners: dict[str, Callable[[list[np.ndarray]], Any]] = {}
     for variant in ("fp32", "int8"):
         clf = ExpressionClassifier("vit-face-expression", variant=variant, threads=threads)

@@ -7,6 +7,7 @@ module, never an edit here. Register with `tools.export.cli` in the CLI's comman
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import os
@@ -64,6 +65,8 @@ def export_model(name: str, source: str | None = None, precisions: tuple[str, ..
                              checks=result.checks)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            staging.parent.rmdir()  # only when no other export is staging
 
 
 def _precisions(values: list[str]) -> tuple[str, ...]:

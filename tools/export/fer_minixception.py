@@ -115,13 +115,15 @@ class KerasGraph(nn.Module):
                 raise ExportError(f"layer {name}: batch normalisation over axis {c['axis']} is not supported")
             bn = nn.BatchNorm2d(ch, eps=c["epsilon"])
             names = ["gamma", "beta", "moving_mean", "moving_variance"]
-            got = dict(zip([n for n in names if (n != "gamma" or c.get("scale", True)) and (n != "beta" or c.get("center", True))], w))
+            stored = [n for n in names if (n != "gamma" or c.get("scale", True)) and (n != "beta" or c.get("center", True))]
+            got = dict(zip(stored, w))
             bn.weight.data = t(got.get("gamma", np.ones(ch)))
             bn.bias.data = t(got.get("beta", np.zeros(ch)))
             bn.running_mean.data, bn.running_var.data = t(got["moving_mean"]), t(got["moving_variance"])
             return Layer(bn), shape
         if kind == "Activation":
-            acts = {"relu": nn.ReLU(), "softmax": nn.Softmax(dim=1), "linear": nn.Identity(), "sigmoid": nn.Sigmoid(), "tanh": nn.Tanh()}
+            acts = {"relu": nn.ReLU(), "softmax": nn.Softmax(dim=1), "linear": nn.Identity(), "sigmoid": nn.Sigmoid(),
+                    "tanh": nn.Tanh()}
             if c["activation"] not in acts:
                 raise ExportError(f"layer {name}: activation {c['activation']!r} is not supported")
             return Layer(acts[c["activation"]]), shape

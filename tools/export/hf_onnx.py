@@ -125,8 +125,8 @@ def compare(precision: str, want: np.ndarray, got: np.ndarray, tol: Tolerance) -
     return check
 
 
-def export_hf(folder: Path, out: Path, task: str, files: dict[str, str], precisions: Sequence[str] = ("fp32", "fp16", "int8"),
-              keep: Sequence[str] = (), tolerance: Tolerance = Tolerance(),
+def export_hf(folder: Path, out: Path, task: str, files: dict[str, str],
+              precisions: Sequence[str] = ("fp32", "fp16", "int8"), keep: Sequence[str] = (), tolerance: Tolerance = Tolerance(),
               sample: Callable[[Path, str], dict[str, np.ndarray]] = sample_inputs) -> dict[str, Any]:
     """Exports `folder` for `task`, writes `files[precision]` for each precision and the `keep` files into `out`.
 

@@ -113,7 +113,8 @@ def export(req: ExportRequest) -> ExportResult:
         try:
             net.load_state_dict(torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True), strict=True)
         except (RuntimeError, ValueError, EOFError) as exc:
-            raise ExportError(f"{source}: {member} does not load into {cls.__name__}: {' '.join(str(exc).split())[:300]}") from exc
+            why = " ".join(str(exc).split())[:300]
+            raise ExportError(f"{source}: {member} does not load into {cls.__name__}: {why}") from exc
         diff = export_net(net, outputs, hw, dynamic, req.out / f"{key}.onnx")
         if not diff <= TOLERANCE:
             raise ExportError(f"{key}.onnx differs from torch by {diff:.3g} (tolerance {TOLERANCE:g})")

@@ -23,7 +23,8 @@ def input_spec(folder: Path) -> dict[str, Any]:
     path = folder / "preprocessor_config.json"
     proc = json.loads(path.read_text()) if path.is_file() else {}
     if not proc:
-        log.warning("%s: no preprocessor_config.json; using image_size %s and mean = std = 0.5", folder, cfg.get("image_size"))
+        log.warning("%s: no preprocessor_config.json; using image_size %s and mean = std = 0.5", folder,
+                    cfg.get("image_size"))
     size = proc.get("size", cfg.get("image_size", 224))
     if isinstance(size, dict):
         size = size.get("height") or size.get("shortest_edge")
