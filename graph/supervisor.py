@@ -29,6 +29,7 @@ from graph.worker import EXIT_CONFIG
 
 STOP_GRACE_S = 2.0  # SIGTERM, then SIGKILL: all gone within 3 s
 STABLE_S = 30.0  # a node that ran this long has its back-off reset
+DRAINED_S = 2.0  # once every source has finished, a graph whose nodes took nothing in for this long is done
 BACKOFF_S = (0.25, 8.0)
 
 
@@ -43,6 +44,8 @@ class Child:
     restarts: int = 0
     streak: int = 0
     next_start: float = 0.0
+    taken: int = -1  # messages taken in so far, from its last report
+    idle_since: float = 0.0
     threads: list[threading.Thread] = field(default_factory=list)
 
 
@@ -100,6 +103,9 @@ class Supervisor:
                 if children and all(c.state in ("done", "failed") for c in children.values()):
                     self.say("every node has finished")
                     break
+                if self._drained(children, now):
+                    self.say("every source has finished and the rest is drained; stopping")
+                    break
         finally:
             self._shutdown(children)
             for s, handler in old.items():
@@ -123,6 +129,17 @@ class Supervisor:
             elif self._hung(child, now):
                 self.say(f"node '{child.plan.name}' sent no heartbeat for {now - child.last_seen:.1f} s; killing it")
                 child.proc.kill()
+
+    def _drained(self, children: dict[str, Child], now: float) -> bool:
+        """Files are done: sources finished, and every other node is alive, reporting, and took nothing in lately."""
+        sources = [c for c in children.values() if not c.plan.inputs]
+        if not sources or any(c.state != "done" for c in sources):
+            return False
+        return all(
+            c.state in ("done", "failed")
+            or (c.state == "running" and now - c.last_seen < 1.5 and c.taken >= 0 and now - c.idle_since >= DRAINED_S)
+            for c in children.values() if c.plan.inputs
+        )
 
     def _hung(self, child: Child, now: float) -> bool:
         limit = child.plan.hang_timeout if child.ready else max(60.0, 4 * child.plan.hang_timeout)
@@ -202,6 +219,10 @@ class Supervisor:
                 continue
             report["graph"] = self.spec.name
             report["restarts"] = child.restarts if child else 0
+            if child is not None:
+                taken = sum(p.get("total", 0) for p in report.get("in", {}).values())
+                if taken != child.taken:
+                    child.taken, child.idle_since = taken, time.monotonic()
             line = json.dumps(report)
             pub.send_string(line)
             if stats_file:

@@ -2,7 +2,7 @@
 
 Preprocessing comes from the model's own config in the store (size, grey or RGB, mean and std), so a fine-tuned or
 differently normalised model needs no code. All faces of a frame go through in one `session.run`. Probabilities come
-out in `EXPRESSIONS` order whatever the model's own label order, so fusion and consumers see one vocabulary.
+out in `EMOTIONS` order whatever the model's own label order, so fusion and consumers see one vocabulary.
 """
 
 from __future__ import annotations
@@ -12,17 +12,10 @@ from typing import Sequence
 import numpy as np
 
 from models.catalog import ModelMissing, choose_variant, entry, is_present, model_config, model_path
+from models.labels import EMOTIONS, normalise_label
 from models.onnx_session import PROVIDERS, open_session
 
-EXPRESSIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-ALIASES = {"anger": "angry", "happiness": "happy", "happy": "happy", "sadness": "sad", "surprised": "surprise",
-           "fearful": "fear", "disgusted": "disgust", "contempt": "contempt", "calm": "neutral"}
 DEFAULT_MODELS = ("vit-face-expression", "fer-minixception")
-
-
-def normalise_label(label: str) -> str:
-    name = label.strip().lower()
-    return ALIASES.get(name, name)
 
 
 def default_model() -> str:
@@ -57,9 +50,9 @@ class ExpressionClassifier:
         self.mean = np.asarray(cfg.input.mean, np.float32).reshape(1, -1, 1, 1)
         self.std = np.asarray(cfg.input.std, np.float32).reshape(1, -1, 1, 1)
         own = [normalise_label(x) for x in cfg.labels]
-        # Reorder to EXPRESSIONS when the model has exactly those classes; otherwise keep its own.
-        self.order = np.asarray([own.index(x) for x in EXPRESSIONS]) if sorted(own) == sorted(EXPRESSIONS) else None
-        self.labels: tuple[str, ...] = EXPRESSIONS if self.order is not None else tuple(own)
+        # Reorder to EMOTIONS when the model has exactly those classes; otherwise keep its own.
+        self.order = np.asarray([own.index(x) for x in EMOTIONS]) if sorted(own) == sorted(EMOTIONS) else None
+        self.labels: tuple[str, ...] = EMOTIONS if self.order is not None else tuple(own)
         self.session = open_session(self.path, providers, threads)
         self.input_name = self.session.get_inputs()[0].name
         self.provider = next(k for k, v in PROVIDERS.items() if v == self.session.get_providers()[0])

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")  # FER2013 order
+from models.labels import EMOTIONS, normalise_label
+
 K = len(EMOTIONS)
 
 # Valence of each class's prototypical expression, on [-1, 1]; the table is fixed, not tuned (docs/fusion.md).
@@ -21,12 +22,6 @@ VALENCE: dict[str, float] = {
     "angry": -0.5, "disgust": -0.6, "fear": -0.5, "happy": 0.8, "sad": -0.7, "surprise": 0.2, "neutral": 0.0,
 }
 VALENCE_VEC = np.array([VALENCE[e] for e in EMOTIONS])
-
-# Other spellings models use for the same classes (ViT's and FER+'s labels, GoEmotions' Ekman names).
-ALIASES: dict[str, str] = {
-    "anger": "angry", "disgusted": "disgust", "fearful": "fear", "scared": "fear", "happiness": "happy",
-    "joy": "happy", "sadness": "sad", "surprised": "surprise", "neutrality": "neutral",
-}
 
 # GoEmotions' own Ekman grouping of its 28 labels (Demszky et al. 2020, data/ekman_mapping.json), neutral kept.
 GOEMOTIONS_TO_EMOTION: dict[str, str] = {
@@ -129,8 +124,7 @@ class FusedState:
 
 def label_index(label: str) -> int:
     """Index of a class name in EMOTIONS, accepting the usual other spellings."""
-    name = label.strip().lower()
-    name = ALIASES.get(name, name)
+    name = normalise_label(label)
     try:
         return EMOTIONS.index(name)
     except ValueError:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from models.catalog import CatalogError, choose_variant, model_path
-from models.onnx_session import open_session
+from models.onnx_session import available_providers, open_session
 from models.store import read_manifest
 
 
@@ -21,7 +21,8 @@ class TextEmotion:
                  providers: Sequence[str] = ("cpu",), threads: int = 1, max_length: int | None = None) -> None:
         from tokenizers import Tokenizer
 
-        gpu = providers[0] in ("cuda", "tensorrt") if providers else False
+        chain = [p for p in providers if p in available_providers()]
+        gpu = bool(chain) and chain[0] != "cpu"  # int8 where it will run on the CPU, fp32/fp16 on a GPU
         path = model_path(model, precision or choose_variant(model, gpu=gpu))
         manifest = read_manifest(model)
         config = manifest.config if manifest else {}

@@ -2,9 +2,10 @@
 
 The model is loaded from a folder and never looked up on the hub. Precision: float16 on CUDA, int8 on a CPU (where
 CTranslate2 quantizes the stored weights as it loads them), unless set. A warm-up pass at load pays the first
-call's one-off costs, so the first utterance is as quick as the next. The VAD has already cut the utterance, so it
-is decoded as one window without timestamp tokens (fewer tokens, and no second window when a confused decoder ends
-on an early timestamp); word timestamps say where the speech is.
+call's one-off costs, so the first utterance is as quick as the next. The VAD has already cut the utterance, so by
+default it is decoded as one window without timestamp tokens: its times are the VAD's. Word timestamps turn Whisper's
+timestamp tokens back on, because without them faster-whisper decodes again from the last word's end, a second
+encoder pass over the utterance's trailing padding (about 2 s for whisper-small on a CPU).
 
 Whisper invents text for silence and noise ("Thank you."): a segment is dropped when it is probably not speech
 (no-speech probability over its threshold while the decoder was unsure), when the decoder was unsure of it (mean
@@ -78,7 +79,7 @@ class Transcriber:
     def __init__(self, model: str = "whisper-small", *, device: str = "auto", compute_type: str = "auto",
                  language: str | None = None, task: str = "transcribe", beam_size: int = 1,
                  temperature: float | Sequence[float] = 0.0, max_new_tokens: int | None = None,
-                 word_timestamps: bool = True, without_timestamps: bool = True, no_speech_threshold: float | None = 0.6,
+                 word_timestamps: bool = False, no_speech_threshold: float | None = 0.6,
                  logprob_threshold: float | None = -1.0, compression_ratio_threshold: float | None = 2.4,
                  initial_prompt: str | None = None, suppress_tokens: Sequence[int] = (-1,), cpu_threads: int = 0,
                  warmup: bool = True) -> None:
@@ -98,15 +99,18 @@ class Transcriber:
         except Exception as exc:
             raise TranscriberError(f"{folder}: faster-whisper cannot load it on {self.device}/{self.compute_type} "
                                    f"({type(exc).__name__}: {exc}); export it again") from exc
-        if language is not None and language not in self._model.supported_languages:
-            raise TranscriberError(f"language {language!r} is not one of {model}'s: "
-                                   f"{', '.join(self._model.supported_languages)}")
+        # large-v3 added "yue": a model has the languages its vocabulary has
+        has = self._model.hf_tokenizer.token_to_id
+        self.languages: list[str] = [c for c in self._model.supported_languages
+                                     if not self._model.model.is_multilingual or has(f"<|{c}|>") is not None]
+        if language is not None and language not in self.languages:
+            raise TranscriberError(f"language {language!r} is not one of {model}'s: {', '.join(self.languages)}")
         self.language, self.multilingual = language, self._model.model.is_multilingual
         self.no_speech_threshold, self.logprob_threshold = no_speech_threshold, logprob_threshold
         self.compression_ratio_threshold = compression_ratio_threshold
         self._options: dict[str, Any] = dict(
             task=task, beam_size=beam_size, temperature=temperature, max_new_tokens=max_new_tokens,
-            word_timestamps=word_timestamps, without_timestamps=without_timestamps,
+            word_timestamps=word_timestamps, without_timestamps=not word_timestamps,
             no_speech_threshold=no_speech_threshold,
             log_prob_threshold=logprob_threshold, compression_ratio_threshold=compression_ratio_threshold,
             initial_prompt=initial_prompt, suppress_tokens=list(suppress_tokens), condition_on_previous_text=False,
@@ -148,11 +152,8 @@ class Transcriber:
         words = [Word(w.word.strip(), offset + float(w.start), offset + float(w.end), float(w.probability))
                  for seg in kept for w in (seg.words or [])]
         text = " ".join(s.text.strip() for s in kept if s.text.strip())
-        if words:  # without timestamp tokens a segment spans its whole window: words say where the speech is
-            start, end = words[0].start, min(words[-1].end, offset + duration)
-        else:
-            start = offset + (float(kept[0].start) if kept else 0.0)
-            end = offset + (min(float(kept[-1].end), duration) if kept else duration)
+        start = offset + (float(kept[0].start) if kept else 0.0)
+        end = offset + (min(float(kept[-1].end), duration) if kept else duration)
         return Transcript(text=text, language=info.language, language_probability=float(info.language_probability),
                           confidence=math.exp(float(np.mean(logprobs))) if logprobs else 0.0, start=start, end=end,
                           words=words, no_speech_prob=float(no_speech), dropped=dropped, tokens=tokens,

@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from models.fusion import EMOTIONS, as_scores
+from models.fusion import as_scores
+from models.labels import EMOTIONS
 
 # One colour per class (RGB), after matplotlib's tab10 where it fits the usual associations.
 EMOTION_COLORS: dict[str, tuple[int, int, int]] = {

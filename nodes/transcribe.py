@@ -25,7 +25,7 @@ class Transcribe(Node):
         beam_size: int = Field(1, ge=1)
         temperature: float = Field(0.0, ge=0)
         max_new_tokens: int | None = Field(None, gt=0)
-        word_timestamps: bool = True
+        word_timestamps: bool = Field(False, description="per-word times; costs a second decoding pass per utterance")
         no_speech_threshold: float | None = 0.6
         logprob_threshold: float | None = -1.0
         compression_ratio_threshold: float | None = 2.4

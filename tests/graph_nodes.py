@@ -67,3 +67,12 @@ class Crash(Node):
 
     def on_in(self, msg: Message) -> None:  # pragma: no cover
         pass
+
+
+class Hang(Node):
+    """Stops answering on its first message, as a node stuck in a driver call would."""
+
+    inputs = {"in": In("*")}
+
+    def on_in(self, msg: Message) -> None:
+        time.sleep(3600)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.media import make_speech
 from tests.test_graph_runtime import records, run, write
 
 
@@ -49,7 +48,7 @@ nodes:
     res = run(["run", str(g), "--duration", "8"])
     assert res.returncode == 0, res.stderr
     assert records(out) == []
-    assert res.stderr.count("finished") == 2  # both files were read to their end
+    assert "node 'a' finished" in res.stderr and "node 'b' finished" in res.stderr  # both files were read to the end
 
 
 def test_each_utterance_is_transcribed_in_a_running_graph(tmp_path: Path, speech_wav: tuple[Path, list],
@@ -105,3 +104,26 @@ nodes:
     compound = got[0]["data"]["compound"]
     assert (compound > 0.5) if positive else (compound < -0.5)
     assert len(got[0]["data"]["sentences"]) == 1
+
+
+def test_no_microphone_is_a_one_line_error() -> None:
+    res = run(["launch", "audio_source source=default ! vad ! print_sink", "--duration", "10"])
+    assert res.returncode == 2
+    lines = [line for line in res.stderr.splitlines() if "node 'audio_source':" in line]
+    assert len(lines) == 1 and ("no audio input device" in lines[0] or "no PortAudio" in lines[0])
+
+
+def test_text_emotion_through_a_running_graph(tmp_path: Path, go_emotions_model: Path) -> None:
+    out = tmp_path / "emotions.jsonl"
+    g = write(tmp_path, f"""
+name: goemotions
+nodes:
+  words: {{type: test_source, params: {{kind: text, fps: 5, count: 2, text: "thank you so much"}}}}
+  feel:  {{type: text_emotion, inputs: {{text: words.out}}}}
+  sink:  {{type: jsonl_sink, inputs: {{in: feel.emotions}}, params: {{path: "{out}"}}}}
+""")
+    res = run(["run", str(g), "--duration", "8"])
+    assert res.returncode == 0, res.stderr
+    got = records(out)
+    assert len(got) == 2 and len(got[0]["data"]["scores"]) == 28
+    assert all(0 <= p <= 1 for p in got[0]["data"]["scores"].values())

@@ -60,13 +60,13 @@ def test_tiny_whisper_exports_and_transcribes_offline(tiny_whisper_model: Path, 
     assert {"model.bin", "tokenizer.json", "preprocessor_config.json", "config.json"} <= set(manifest.files)
     assert manifest.config["multilingual"] and manifest.checks["model.bin"]["encoder_cosine_vs_pytorch"] >= 0.999
     audio, offset, duration = utterance
-    asr = Transcriber(TINY_WHISPER, **BOUNDED, **NO_GUARD)
+    asr = Transcriber(TINY_WHISPER, word_timestamps=True, **BOUNDED, **NO_GUARD)
     assert (asr.device, asr.compute_type) == ("cpu", "int8") and asr.warmup_s > 0
     result = asr.transcribe(audio, offset=1000.0 + offset)
     assert result.text and result.words  # noise words, but words with times
     assert 1000.0 + offset <= result.start <= result.end <= 1000.0 + offset + duration + 1e-6
     assert all(1000.0 + offset <= w.start <= w.end <= 1000.0 + offset + duration + 1e-6 for w in result.words)
-    assert result.language in asr._model.supported_languages and 0 < result.language_probability <= 1
+    assert result.language in asr.languages and 0 < result.language_probability <= 1
     assert math.isfinite(result.confidence) and 0 < result.confidence <= 1
     assert result.elapsed_s > 0 and math.isfinite(result.no_speech_prob)
 
@@ -91,6 +91,11 @@ def test_other_sample_rates_are_resampled(tiny_whisper_model: Path, utterance: t
     assert result.end <= duration + 0.01
 
 
+def test_unknown_language_is_refused(tiny_whisper_model: Path) -> None:
+    with pytest.raises(TranscriberError, match=r"language 'yue' is not one of whisper-tiny's: af, am, ar"):
+        Transcriber(TINY_WHISPER, language="yue", warmup=False)  # 99 languages, as before large-v3
+
+
 def test_missing_whisper_names_the_export_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EMOGRAPH_MODELS", str(tmp_path))
     with pytest.raises(ModelMissing, match=r"make it with `emograph export whisper-small`"):
@@ -102,7 +107,7 @@ def test_missing_whisper_names_the_export_command(tmp_path: Path, monkeypatch: p
 def test_folder_without_tokenizer_is_refused_not_fetched(tiny_whisper_model: Path, tmp_path: Path) -> None:
     folder = shutil.copytree(model_dir(TINY_WHISPER), tmp_path / "no-tokenizer")
     (folder / "tokenizer.json").unlink()
-    with pytest.raises(TranscriberError, match=r"no-tokenizer: not a faster-whisper model folder, it lacks tokenizer\.json"):
+    with pytest.raises(TranscriberError, match=r"no-tokenizer: not a faster-whisper model folder, it lacks tokenizer"):
         Transcriber(str(folder))
 
 

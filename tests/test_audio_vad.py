@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +20,10 @@ def test_decode_resamples_any_rate_to_16k_mono(tmp_path: Path) -> None:
     t = np.arange(rate) / rate
     stereo = np.stack([np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * 440 * t)], 1) * 0.5
     path = tmp_path / "tone.wav"
-    import wave
-
     with wave.open(str(path), "wb") as w:
-        w.setnchannels(2), w.setsampwidth(2), w.setframerate(rate)
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(rate)
         w.writeframes((stereo * 32767).astype(np.int16).tobytes())
     audio = decode_audio(path)
     assert audio.dtype == np.float32 and audio.ndim == 1
@@ -69,7 +70,8 @@ def test_three_sentences_give_three_utterances_at_the_true_times(speech_wav: tup
     segments = segment_audio(decode_audio(path, dtype="int16"), aggressiveness=aggressiveness, frame_ms=frame_ms)
     assert len(segments) == 3, [(s.start, s.end) for s in segments]
     for seg, (start, end) in zip(segments, truth):
-        assert abs(seg.start - start) <= TOLERANCE_S and abs(seg.end - end) <= TOLERANCE_S, (seg.start, seg.end, start, end)
+        assert abs(seg.start - start) <= TOLERANCE_S, (seg.start, start)
+        assert abs(seg.end - end) <= TOLERANCE_S, (seg.end, end)
         # the audio spans the speech plus its padding, and starts where `offset` says
         assert seg.offset <= seg.start and seg.offset + seg.audio.size / seg.rate >= seg.end
 

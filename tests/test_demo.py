@@ -10,6 +10,7 @@ import pytest
 
 from graph.client import subscribe
 from tests.test_graph_runtime import records, run
+from tools.demo import real_whisper
 from tools.demo_media import build
 
 ENDPOINT = "tcp://127.0.0.1:47561"
@@ -66,5 +67,6 @@ def test_the_demo_graph_streams_fused_events(tmp_path: Path, demo_media: Path, m
     kinds = {r["kind"] for r in records(run_log)}
     assert {"expressions", "sentiment", "speech/activity", "fused"} <= kinds
     assert overlay.stat().st_size > 10_000 and list((tmp_path / "snaps").glob("*.png"))
+    assert not real_whisper("whisper-tiny")  # the demo would never run this random model's words as speech
     plot = run(["plot", str(run_log), "-o", str(tmp_path / "timeline.png")])
     assert plot.returncode == 0 and (tmp_path / "timeline.png").stat().st_size > 20_000

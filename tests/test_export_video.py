@@ -12,7 +12,7 @@ import pytest
 
 from models import store
 from models.catalog import entry, is_present, model_config, model_path, present_variants
-from models.expression import EXPRESSIONS, ExpressionClassifier
+from models.expression import EMOTIONS, ExpressionClassifier
 from tests.fixtures.video import make_tiny_vit
 from tools.export import cli as export_cli
 from tools.export.base import ExportError, cache_dir
@@ -66,7 +66,7 @@ def test_every_variant_runs_in_the_classifier(tiny_vit_model: Path, astronaut: n
     crops = np.stack([astronaut[60:180, 180:270].repeat(1, 0)[:90, :90], astronaut[300:420, 300:420][:90, :90]])
     out = {v: ExpressionClassifier("vit-face-expression", variant=v).predict(crops) for v in ("fp32", "fp16", "int8")}
     for v, probs in out.items():
-        assert probs.shape == (2, len(EXPRESSIONS)) and np.allclose(probs.sum(1), 1, atol=1e-5), v
+        assert probs.shape == (2, len(EMOTIONS)) and np.allclose(probs.sum(1), 1, atol=1e-5), v
     assert np.abs(out["fp16"] - out["fp32"]).max() < 1e-3
 
 

@@ -257,3 +257,15 @@ nodes:
             p.send_signal(signal.SIGINT)
             p.communicate(timeout=10)
     assert records(out)[0]["trace"][0][0] == "src"
+
+
+def test_a_hung_node_is_killed_and_restarted(tmp_path: Path) -> None:
+    g = write(tmp_path, """
+name: hung
+nodes:
+  src:  {type: test_source, params: {kind: text, fps: 10}}
+  stuck: {type: "tests.graph_nodes:Hang", inputs: {in: src.out}, hang_timeout: 1.5, max_restarts: 1}
+""")
+    res = run(["run", str(g), "--duration", "30"])
+    assert "node 'stuck' sent no heartbeat" in res.stderr
+    assert "restart 1 in" in res.stderr and "giving up" in res.stderr and res.returncode == 1

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from models.catalog import ModelMissing, entry, load_catalog, model_path
-from models.expression import EXPRESSIONS, ExpressionClassifier, default_model, softmax
+from models.expression import EMOTIONS, ExpressionClassifier, default_model, softmax
 from models.face_detector import FaceDetector, crop_faces
 from models.onnx_session import ModelLoadError, open_session
 from models.tracker import IoUTracker, iou
@@ -100,27 +100,27 @@ def test_crops_are_square_and_black_outside_the_frame(astronaut: np.ndarray) -> 
 
 def test_minixception_reads_the_astronauts_smile(fer_model: Path, mtcnn: FaceDetector, photos: dict) -> None:
     clf = ExpressionClassifier("fer-minixception")
-    assert clf.labels == EXPRESSIONS and clf.size == 64 and clf.grey
+    assert clf.labels == EMOTIONS and clf.size == 64 and clf.grey
     crops = [crop_faces(photos[n][0], [mtcnn.detect(photos[n][0])[0].box], clf.size)[0] for n in photos]
     probs = clf.predict(crops)  # all faces in one run
     assert probs.shape == (3, 7) and np.allclose(probs.sum(1), 1, atol=1e-5)
-    top = [EXPRESSIONS[i] for i in probs.argmax(1)]
+    top = [EMOTIONS[i] for i in probs.argmax(1)]
     assert top == ["neutral", "happy", "happy"], probs.round(3)
-    assert probs[1, EXPRESSIONS.index("happy")] > 0.9
+    assert probs[1, EMOTIONS.index("happy")] > 0.9
     one_by_one = np.concatenate([clf.predict([c]) for c in crops])
     assert np.abs(one_by_one - probs).max() < 1e-5
     assert next(iter(clf.classify(crops[1:2])[0])) == "happy"
 
 
 def test_classifier_reorders_the_vits_labels(tiny_vit_model: Path, astronaut: np.ndarray) -> None:
-    """trpakov's order puts neutral 5th; probabilities come out in EXPRESSIONS order, matching the raw logits."""
+    """trpakov's order puts neutral 5th; probabilities come out in EMOTIONS order, matching the raw logits."""
     clf = ExpressionClassifier("vit-face-expression", variant="fp32")
-    assert clf.labels == EXPRESSIONS and clf.size == 32
+    assert clf.labels == EMOTIONS and clf.size == 32
     crops = crop_faces(astronaut, [np.array(ASTRONAUT_FACE), np.array([0, 0, 200, 200])], 80)
     probs = clf.predict(crops)
     raw = softmax(clf.session.run(None, {clf.input_name: clf.preprocess(crops)})[0])
     own = ["angry", "disgust", "fear", "happy", "neutral", "sad", "surprise"]
-    for j, label in enumerate(EXPRESSIONS):
+    for j, label in enumerate(EMOTIONS):
         assert np.allclose(probs[:, j], raw[:, own.index(label)])
     assert clf.predict([]).shape == (0, 7)
 
@@ -201,7 +201,7 @@ def test_catalog_entries_and_exporters() -> None:
     for name in ("mtcnn", "vit-face-expression", "fer-minixception"):
         module, func = entry(name).exporter.split(":")
         assert callable(getattr(__import__(module, fromlist=[func]), func))
-    assert catalog["fer-minixception"].labels == list(EXPRESSIONS)
+    assert catalog["fer-minixception"].labels == list(EMOTIONS)
 
 
 def test_the_runtime_needs_no_torch(mtcnn_model: Path, fer_model: Path) -> None:

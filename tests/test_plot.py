@@ -79,7 +79,7 @@ def test_plot_writes_a_timeline_with_three_panels(tmp_path: Path, capsys: pytest
 
     fig = plot_run(load_records(run))
     face, words, fused = main_axes(fig)
-    assert face.get_title(loc="left") == "face #3 (raw, 60 frames)"
+    assert face.get_title(loc="left") == "largest face (ids 3), raw, 60 frames"
     assert words.get_title(loc="left") == "words (2 utterances)"
     assert fused.get_title(loc="left") == "fusion (60 events)"
     assert face.get_shared_x_axes().joined(face, fused) and words.get_shared_x_axes().joined(words, fused)
@@ -107,7 +107,7 @@ def test_missing_kinds_leave_a_note_not_an_error(tmp_path: Path):
 def test_only_fused_events_still_show_the_face(tmp_path: Path):
     run = make_run(tmp_path / "fused_only.jsonl", kinds=("fused",))
     face = main_axes(plot_run(load_records(run), face=3))[0]
-    assert face.get_title(loc="left") == "face #3 (smoothed, 60 frames)"
+    assert face.get_title(loc="left") == "face #3, smoothed, 60 frames"
 
 
 def test_bad_files_get_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture):

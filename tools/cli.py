@@ -7,7 +7,7 @@ import importlib
 import sys
 
 # Modules that add subcommands. The CLI is the composition root: the one place that may import every package.
-COMMAND_MODULES = ("graph.cli", "tools.doctor", "tools.plot", "tools.eval")
+COMMAND_MODULES = ("graph.cli", "tools.export.cli", "tools.doctor", "tools.plot", "tools.eval")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -246,7 +246,8 @@ def plot_confusion(cm: np.ndarray, labels: Sequence[str], path: Path, title: str
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from models.catalog import CatalogError
-    from models.expression import ExpressionClassifier, normalise_label
+    from models.expression import ExpressionClassifier
+    from models.labels import normalise_label
 
     try:
         if not args.data.exists():

@@ -3,12 +3,13 @@
 VAD: the Segmenter over espeak-ng speech (three sentences, about 10.6 s) fed in 20 ms chunks as a microphone delivers
 them, at each frame length; and its end-of-utterance delay (the SpeechEnd event after the true end of speech).
 Whisper: a model with random weights at openai/whisper-small's dimensions (d_model 768, 12 + 12 layers, 12 heads,
-80 mels, vocabulary 51865), converted by tools/export/whisper.py, run by the Transcriber (int8 on a CPU, float16 on
-CUDA where there is one) on utterances of 2, 5 and 10 s, greedy at temperature 0, word timestamps on, decoding
-bounded to about 4 tokens per second of speech (random weights never stop on their own). End of utterance to text
-is the VAD's end delay plus the transcription. Speed only: the weights are random.
+80 mels, vocabulary 51865; --size picks another), converted by tools/export/whisper.py, run by the Transcriber (int8
+on a CPU, float16 on CUDA where there is one) on utterances of 2, 5 and 10 s as the pipeline runs it (one window, no
+timestamp tokens), greedy at temperature 0, decoding bounded to about 4 tokens per second of speech (random weights
+never stop on their own, and favour special tokens, which are suppressed here). End of utterance to text is the
+VAD's end delay plus the transcription. Speed only: the weights are random.
 
-    python tools/bench/speech.py [--json] [--repeats 3] [--durations 2,5,10] [--threads N] [--work DIR]
+    python tools/bench/speech.py [--json] [--repeats 3] [--durations 2,5,10] [--size small] [--threads N] [--work DIR]
 """
 
 from __future__ import annotations
@@ -75,19 +76,20 @@ def utterance(audio: np.ndarray, truth: list[tuple[float, float]], seconds: floa
 
 
 def bench_whisper(audio: np.ndarray, truth: list[tuple[float, float]], durations: list[float], repeats: int,
-                  threads: int, work: Path) -> dict[str, Any]:
+                  threads: int, work: Path, size: str = "small") -> dict[str, Any]:
     import ctranslate2
 
     from models.transcriber import Transcriber
     from tools.export.whisper import convert
-    from tools.export.whisper_random import SMALL, random_whisper
+    from tools.export.whisper_random import SIZES, random_whisper
 
-    out: dict[str, Any] = {"model": "random weights, whisper-small dims (d_model 768, 12+12 layers, vocab 51865)",
+    dims = SIZES[size]
+    out: dict[str, Any] = {"model": f"random weights at whisper-{size}'s dimensions ({dims}, vocabulary 51865)",
                            "threads": threads}
-    hf, ct2 = work / "whisper-small-random-hf", work / "whisper-small-random-ct2"
+    hf, ct2 = work / f"whisper-{size}-random-hf", work / f"whisper-{size}-random-ct2"
     if not (ct2 / "model.bin").is_file():
         t = time.perf_counter()
-        random_whisper(hf, **SMALL)
+        random_whisper(hf, **dims)
         out["build_hf_s"] = round(time.perf_counter() - t, 1)
         t = time.perf_counter()
         ct2.mkdir(parents=True, exist_ok=True)
@@ -125,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--durations", default="2,5,10", help="utterance lengths in seconds")
     parser.add_argument("--threads", type=int, default=min(4, os.cpu_count() or 1), help="CPU threads for CTranslate2")
+    parser.add_argument("--size", default="small", choices=["tiny", "base", "small", "medium"])
     parser.add_argument("--work", type=Path, help="keep the converted model here between runs (default: a temp dir)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
@@ -134,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         work.mkdir(parents=True, exist_ok=True)
         audio, truth = speech(work)
         result: dict[str, Any] = {"vad": bench_vad(audio, truth, args.repeats)}
-        result["whisper"] = bench_whisper(audio, truth, durations, args.repeats, args.threads, work)
+        result["whisper"] = bench_whisper(audio, truth, durations, args.repeats, args.threads, work, args.size)
     delay = result["vad"]["end_delay_s_median"]
     for setup in ("cpu_int8", "cuda_float16"):
         if isinstance(result["whisper"].get(setup), dict):

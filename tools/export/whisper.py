@@ -66,7 +66,8 @@ def convert(source: str | Path, out: str | Path, quantization: str = "float16") 
     if not (out / "preprocessor_config.json").is_file():
         _write_preprocessor(out, config.get("num_mel_bins", 80))
     cosine = _check_encoder(source, out, quantization)
-    return ExportResult(str(source), config=_describe(out, quantization),
+    described = {**_describe(out, quantization), "random": bool(config.get("emograph_random_weights", False))}
+    return ExportResult(str(source), config=described,
                         checks={"model.bin": {"encoder_cosine_vs_pytorch": cosine, "min": MIN_COSINE[quantization]}})
 
 

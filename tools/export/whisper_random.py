@@ -10,7 +10,9 @@ from pathlib import Path
 
 from tools.export import whisper_tokenizer as wt
 
-SMALL = {"d_model": 768, "layers": 12, "heads": 12}  # openai/whisper-small: vocab 51865 with text_vocab=50257
+# openai/whisper-* dimensions (vocabulary 51865 with the default text_vocab=50257)
+SIZES = {"tiny": {"d_model": 384, "layers": 4, "heads": 6}, "base": {"d_model": 512, "layers": 6, "heads": 8},
+         "small": {"d_model": 768, "layers": 12, "heads": 12}, "medium": {"d_model": 1024, "layers": 24, "heads": 16}}
 
 
 def random_whisper(folder: str | Path, *, d_model: int = 64, layers: int = 2, heads: int = 4, n_mels: int = 80,
@@ -29,10 +31,12 @@ def random_whisper(folder: str | Path, *, d_model: int = 64, layers: int = 2, he
                            encoder_layers=layers, decoder_layers=layers, encoder_attention_heads=heads,
                            decoder_attention_heads=heads, encoder_ffn_dim=4 * d_model, decoder_ffn_dim=4 * d_model,
                            max_source_positions=1500, max_target_positions=448, **common)
+    config.emograph_random_weights = True  # the export marks the model random, so nothing passes its words off as speech
     torch.manual_seed(seed)
     model = WhisperForConditionalGeneration(config).eval()
     model.generation_config = GenerationConfig(
-        **common, max_length=448, begin_suppress_tokens=[space, ids["eot"]], suppress_tokens=[], is_multilingual=True, lang_to_id=ids["lang_to_id"], task_to_id=ids["task_to_id"],
+        **common, max_length=448, begin_suppress_tokens=[space, ids["eot"]], suppress_tokens=[], is_multilingual=True,
+        lang_to_id=ids["lang_to_id"], task_to_id=ids["task_to_id"],
         no_timestamps_token_id=ids["no_timestamps"], prev_sot_token_id=ids["sot_prev"], max_initial_timestamp_index=50,
         alignment_heads=[[layers - 1, h] for h in range(heads)])
     model.save_pretrained(str(folder))
