@@ -9,7 +9,8 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from graph.message import Message
-from graph.node import In, Node, NodeError, Out, Params
+from graph.node import In, Node, Out, Params
+from nodes.model_check import loading, require
 
 
 class Expression(Node):
@@ -26,32 +27,25 @@ class Expression(Node):
 
         @model_validator(mode="after")
         def _model_made(self) -> "Expression.Params":
-            from models.catalog import CatalogError, export_command, is_present
+            from models.catalog import CatalogError
             from models.expression import default_model
 
             try:
                 name = default_model() if self.model == "auto" else self.model
-                variant = None if self.precision == "auto" else self.precision
-                if not is_present(name, variant):
-                    raise ValueError(f"model {name!r}{f' ({variant})' if variant else ''} is not in the store: "
-                                     f"make it with `{export_command(name, variant)}`")
             except CatalogError as exc:
                 raise ValueError(str(exc)) from None
+            require(name, None if self.precision == "auto" else self.precision)
             return self
 
     def setup(self) -> None:
-        from models.catalog import CatalogError
         from models.expression import ExpressionClassifier
-        from models.onnx_session import ModelLoadError
 
         p = self.params
-        try:
+        with loading():
             self.classifier = ExpressionClassifier(
                 None if p.model == "auto" else p.model, None if p.precision == "auto" else p.precision,
                 p.providers, p.threads or os.cpu_count() or 1,
             )
-        except (CatalogError, ModelLoadError, ValueError) as exc:
-            raise NodeError(str(exc)) from None
         self.labels = list(self.classifier.labels)
         self.log.info("%s (%s) on %s", self.classifier.model, self.classifier.variant, self.classifier.provider)
 

@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from graph.message import Message
 from graph.node import In, Node, NodeError, Out, Params
+from nodes.model_check import loading, require
 
 
 class FaceDetect(Node):
@@ -28,26 +29,23 @@ class FaceDetect(Node):
 
         @model_validator(mode="after")
         def _model_made(self) -> "FaceDetect.Params":
-            from models.catalog import export_command, is_present
-
-            if self.detector == "mtcnn" and not is_present("mtcnn"):
-                raise ValueError(f"model 'mtcnn' is not in the store: make it with `{export_command('mtcnn')}` "
-                                 "(or use detector: haar)")
+            if self.detector == "mtcnn":
+                require("mtcnn", note=" (or use detector: haar)")
             return self
 
     def setup(self) -> None:
-        from models.catalog import CatalogError, model_config
+        from models.catalog import model_config
         from models.expression import default_model
         from models.face_detector import FaceDetector
-        from models.onnx_session import ModelLoadError
         from models.tracker import IoUTracker
 
         p = self.params
-        try:
-            self.detector = FaceDetector(p.detector, p.min_face, providers=p.providers)
+        with loading():
+            try:
+                self.detector = FaceDetector(p.detector, p.min_face, providers=p.providers)
+            except RuntimeError as exc:  # an OpenCV without Haar cascades
+                raise NodeError(str(exc)) from None
             self.crop = p.crop_size or model_config(default_model()).input.size
-        except (CatalogError, ModelLoadError, RuntimeError) as exc:
-            raise NodeError(str(exc)) from None
         self.tracker = IoUTracker(max_missed=p.max_missed)
         self.frames = 0
         self.faces: list = []

@@ -7,7 +7,8 @@ from typing import Literal
 from pydantic import model_validator
 
 from graph.message import Message
-from graph.node import In, Node, NodeError, Out, Params
+from graph.node import In, Node, Out, Params
+from nodes.model_check import loading, require
 
 
 class TextEmotion(Node):
@@ -23,25 +24,15 @@ class TextEmotion(Node):
 
         @model_validator(mode="after")
         def _model_made(self) -> "TextEmotion.Params":
-            from models.catalog import CatalogError, export_command, is_present
-
-            try:
-                if not is_present(self.model):
-                    raise ValueError(f"model {self.model!r} is not in the store: make it with `{export_command(self.model)}`")
-            except CatalogError as exc:
-                raise ValueError(str(exc)) from None
+            require(self.model, None if self.precision == "auto" else self.precision)
             return self
 
     def setup(self) -> None:
-        from models.catalog import CatalogError
-        from models.onnx_session import ModelLoadError
         from models.text_emotion import TextEmotion as Runner
 
         p = self.params
-        try:
+        with loading():
             self.runner = Runner(p.model, precision=None if p.precision == "auto" else p.precision, providers=p.providers)
-        except (CatalogError, ModelLoadError) as exc:
-            raise NodeError(str(exc)) from None
 
     def on_text(self, msg: Message) -> None:
         scores = self.runner.scores(str(msg.data["text"]))

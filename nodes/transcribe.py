@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from graph.message import Message
 from graph.node import In, Node, NodeError, Out, Params
+from nodes.model_check import loading, require
 
 
 class Transcribe(Node):
@@ -33,27 +34,19 @@ class Transcribe(Node):
 
         @model_validator(mode="after")
         def _model_made(self) -> "Transcribe.Params":
-            from models.catalog import CatalogError, export_command, is_present
-
-            if Path(self.model).expanduser().is_dir():
-                return self
-            try:
-                if not is_present(self.model):
-                    raise ValueError(f"model {self.model!r} is not in the store: make it with "
-                                     f"`{export_command(self.model)}` (transcribe never falls back to another engine)")
-            except CatalogError as exc:
-                raise ValueError(str(exc)) from None
+            if not Path(self.model).expanduser().is_dir():
+                require(self.model, note=" (transcribe never falls back to another engine)")
             return self
 
     def setup(self) -> None:
-        from models.catalog import CatalogError
         from models.transcriber import Transcriber, TranscriberError
 
         p = self.params.model_dump()
-        try:
-            self.transcriber = Transcriber(p.pop("model"), warmup=True, **p)
-        except (CatalogError, TranscriberError) as exc:
-            raise NodeError(str(exc)) from None
+        with loading():
+            try:
+                self.transcriber = Transcriber(p.pop("model"), warmup=True, **p)
+            except TranscriberError as exc:
+                raise NodeError(str(exc)) from None
 
     def on_speech(self, msg: Message) -> None:
         d = msg.data
