@@ -41,8 +41,14 @@ class OverlaySink(Node):
         import cv2
 
         self.cv2 = cv2
-        if self.params.window and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-            raise NodeError("window: true needs a display (DISPLAY is not set); write an mp4 with path: instead")
+        if self.params.window:
+            if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+                raise NodeError("window: true needs a display (DISPLAY is not set); write an mp4 with path: instead")
+            try:
+                cv2.namedWindow(self.name, cv2.WINDOW_NORMAL)
+            except cv2.error:
+                raise NodeError("this OpenCV has no GUI (opencv-python-headless): pip install opencv-python, "
+                                "or write an mp4 with path: instead") from None
         self.pending: collections.deque[Message] = collections.deque()
         self.faces: collections.deque[tuple[int, list]] = collections.deque(maxlen=256)  # (capture t, faces)
         self.transcript = ""

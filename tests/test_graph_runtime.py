@@ -203,9 +203,11 @@ nodes:
 
 
 def test_launch_one_liner_runs(tmp_path: Path) -> None:
-    res = run(["launch", "test_source kind=text fps=50 count=10 ! print_sink", "--duration", "3"])
+    res = run(["launch", "test_source kind=text fps=50 count=10 ! print_sink", "--duration", "30"])
     assert res.returncode == 0, res.stderr
     assert res.stdout.count("text test_source#") == 10
+    run_dir = Path(res.stderr.split("run folder ")[1].split()[0])
+    assert not run_dir.exists() and (run_dir.parent.stat().st_mode & 0o777) == 0o700  # ipc sockets: owner only, removed
 
 
 def test_top_and_attaching_a_node_by_hand(tmp_path: Path) -> None:
