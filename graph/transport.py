@@ -14,6 +14,7 @@ from graph.message import DecodeError, Message, decode, encode
 PUB_HWM = 1000
 QUEUE_HWM = 1000
 LATEST_HWM = 32  # drained to the newest on every turn, so this only bounds memory while a handler runs
+_NOBLOCK = int(zmq.NOBLOCK)  # a plain int: building the flag enum costs more than the receive on the hot path
 
 
 @dataclass
@@ -70,7 +71,7 @@ def receive(sock: zmq.Socket, latest: bool) -> Received:
     got = Received(None)
     while True:
         try:
-            frames = sock.recv_multipart(flags=zmq.NOBLOCK, copy=False)
+            frames = sock.recv_multipart(flags=_NOBLOCK, copy=False)
         except zmq.Again:
             return got
         try:

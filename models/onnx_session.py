@@ -100,7 +100,10 @@ def open_session(path: Path | str, providers: Sequence[str] = ("cpu",), threads:
     if skipped:
         why = "; ".join(failures + [f"{p}: not in this onnxruntime build" for p in skipped if p not in have])
         why = why or "its libraries did not load; see `emograph doctor`"
-        log.warning("%s/%s runs on %s, not %s (%s)", path.parent.name, path.name, running, skipped[0], why)
+        # A provider this build lacks is the machine's nature (INFO); one that is there and did not start is a problem.
+        lacking = all(p not in have for p in skipped)
+        log.log(logging.INFO if lacking else logging.WARNING, "%s/%s runs on %s, not %s (%s)",
+                path.parent.name, path.name, running, skipped[0], why)
     else:
         log.info("%s/%s runs on %s", path.parent.name, path.name, running)
     return session
