@@ -11,7 +11,6 @@ import json
 import shutil
 import subprocess
 import tempfile
-import wave
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 
 SIZE = (640, 480)
 FPS = 15
+ESPEAK_RATE = 22050  # what espeak-ng writes; the clip keeps it and the audio source resamples
 
 
 @dataclass
@@ -65,18 +65,18 @@ def face_photo(name: str) -> np.ndarray:
     return frame
 
 
-def speak(text: str, voice: str = "en-us") -> tuple[np.ndarray, int]:
-    """espeak-ng speech as int16 mono, trimmed of its own leading and trailing silence."""
+def speak(text: str, voice: str = "en-us", rate: int = ESPEAK_RATE) -> np.ndarray:
+    """espeak-ng speech as int16 mono at `rate`, trimmed to its audible part (espeak pads its own silence)."""
+    from models.audio_io import decode_audio
+
     if not shutil.which("espeak-ng"):
         raise RuntimeError("espeak-ng is not installed: apt-get install espeak-ng (or run `make install`)")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "s.wav"
         subprocess.run(["espeak-ng", "-v", voice, "-s", "150", "-w", str(path), text], check=True, capture_output=True)
-        with wave.open(str(path)) as w:
-            rate = w.getframerate()
-            samples = np.frombuffer(w.readframes(w.getnframes()), np.int16)
-    loud = np.flatnonzero(np.abs(samples) > 300)
-    return samples[loud[0] : loud[-1] + 1].copy(), rate
+        samples = decode_audio(path, rate, dtype="int16")
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > 0.02 * np.abs(samples).max())
+    return samples[loud[0] : loud[-1] + 1].copy()
 
 
 def build(out_dir: Path) -> Path:
@@ -89,10 +89,10 @@ def build(out_dir: Path) -> Path:
         return clip
     duration = SHOTS[-1].end_s
     speech = []
-    rate = 22050
+    rate = ESPEAK_RATE
     track = np.zeros(int(duration * rate), np.int16)
     for u in SCRIPT:
-        samples, rate = speak(u.text)
+        samples = speak(u.text, rate=rate)
         start = int(u.start_s * rate)
         track[start : start + len(samples)] = samples[: len(track) - start]
         speech.append(Utterance(u.text, u.start_s, round(u.start_s + len(samples) / rate, 3)))
