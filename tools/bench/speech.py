@@ -143,11 +143,25 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(result["whisper"].get(setup), dict):
             result[f"end_of_utterance_to_text_s_{setup}"] = {
                 k: round(delay + v["transcribe_s"], 3) for k, v in result["whisper"][setup].items()}
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print(json.dumps(result, indent=2))
+    print(json.dumps(result) if args.json else table(result))
     return 0
+
+
+def table(result: dict[str, Any]) -> str:
+    vad, w = result["vad"], result["whisper"]
+    lines = [f"VAD on {vad['audio_s']:.1f} s of speech: " + ", ".join(
+        f"{ms} ms frames {vad[f'frame_{ms}ms_x_realtime']}x real time" for ms in (10, 20, 30))
+        + f"; end delay {vad['end_delay_s_median']:.2f} s", w["model"]]
+    for setup in ("cpu_int8", "cuda_float16"):
+        runs = w.get(setup)
+        if not isinstance(runs, dict):
+            lines.append(f"{setup}: {runs}")
+            continue
+        ends = result[f"end_of_utterance_to_text_s_{setup}"]
+        for k, v in runs.items():
+            lines.append(f"{setup} {k:>4} utterance: transcribe {v['transcribe_s']:.2f} s ({v['tokens']} tokens), "
+                         f"end of utterance to text {ends[k]:.2f} s")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
