@@ -42,7 +42,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     subs.add_argument("--topic", default="emotion")
     subs.add_argument("--count", type=int, help="stop after N events")
     subs.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds without an event")
+    subs.add_argument("--server-key", type=Path, metavar="FILE", help="the publisher's public key (CurveZMQ)")
+    subs.add_argument("--client-key", type=Path, metavar="FILE", help="this subscriber's NAME.key_secret")
     subs.set_defaults(func=cmd_subscribe)
+
+    keys = sub.add_parser("keys", help="make a CurveZMQ key pair for an encrypted stream")
+    keys.add_argument("folder", type=Path)
+    keys.add_argument("--name", default="emograph", help="file names: NAME.key (public), NAME.key_secret")
+    keys.set_defaults(func=cmd_keys)
 
 
 def _run_options(p: argparse.ArgumentParser) -> None:
@@ -132,9 +139,23 @@ def cmd_subscribe(args: argparse.Namespace) -> int:
     import json
 
     from graph.client import subscribe
+    from graph.curve import KeyFileError
 
-    for event in subscribe(args.endpoint, args.topic, timeout_s=args.timeout, count=args.count):
-        print(json.dumps(event), flush=True)
+    try:
+        for event in subscribe(args.endpoint, args.topic, timeout_s=args.timeout, count=args.count,
+                               server_key=args.server_key, client_key=args.client_key):
+            print(json.dumps(event), flush=True)
+    except KeyFileError as exc:
+        print(f"emograph subscribe: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from graph.curve import make_keys
+
+    public, secret = make_keys(args.folder, args.name)
+    print(f"public key {public} (give it to subscribers), secret key {secret} (keep it on the publisher)")
     return 0
 
 

@@ -6,6 +6,7 @@ The stream is plain ZeroMQ (a topic frame, then one JSON object), so any languag
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Iterator
 
 import zmq
@@ -19,11 +20,21 @@ def subscribe(
     *,
     timeout_s: float | None = None,
     count: int | None = None,
+    server_key: Path | None = None,
+    client_key: Path | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Yield each event published on `endpoint`; stop after `count` events or `timeout_s` seconds of silence."""
+    """Yield each event published on `endpoint`; stop after `count` events or `timeout_s` seconds of silence.
+
+    `server_key` is the publisher's public key file when it encrypts (CurveZMQ); `client_key` this subscriber's
+    NAME.key_secret when the publisher accepts listed keys only.
+    """
     ctx = zmq.Context.instance()
     sock = ctx.socket(zmq.SUB)
     sock.setsockopt(zmq.LINGER, 0)
+    if server_key is not None:
+        from graph.curve import connect_curve
+
+        connect_curve(sock, server_key, client_key)
     sock.setsockopt(zmq.SUBSCRIBE, topic.encode())
     sock.connect(endpoint)
     seen = 0

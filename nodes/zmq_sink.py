@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import zmq
+from pydantic import Field
 
 from graph.message import Message
-from graph.node import In, Node, Params
+from graph.node import In, Node, NodeError, Params
 
 
 class ZmqSink(Node):
@@ -18,17 +20,26 @@ class ZmqSink(Node):
     class Params(Params):
         bind: str = "tcp://127.0.0.1:5560"
         topic: str = "emotion"
+        curve_secret: Path | None = Field(None, description="this publisher's NAME.key_secret: encrypt with CurveZMQ")
+        curve_clients: Path | None = Field(None, description="folder of subscribers' public keys to accept (else any)")
 
     def setup(self) -> None:
+        from graph.curve import KeyFileError, allow_only, serve_curve
+
         self.ctx = zmq.Context.instance()
         self.sock = self.ctx.socket(zmq.PUB)
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.setsockopt(zmq.SNDHWM, 100)
+        self.auth = None
         try:
+            if self.params.curve_secret:
+                if self.params.curve_clients:
+                    self.auth = allow_only(self.ctx, self.params.curve_clients)
+                serve_curve(self.sock, self.params.curve_secret)
             self.sock.bind(self.params.bind)
+        except KeyFileError as exc:
+            raise NodeError(str(exc)) from None
         except zmq.ZMQError as exc:
-            from graph.node import NodeError
-
             raise NodeError(f"cannot bind {self.params.bind}: {exc} (is another graph publishing there?)") from None
         self.topic = self.params.topic.encode()
 
@@ -38,3 +49,5 @@ class ZmqSink(Node):
     def teardown(self) -> None:
         if hasattr(self, "sock"):
             self.sock.close(0)
+        if getattr(self, "auth", None) is not None:
+            self.auth.stop()

@@ -94,3 +94,39 @@ nodes:
     assert [e["index"] for e in got] == list(range(got[0]["index"], got[0]["index"] + 5))
     lines = cli.stdout.splitlines()
     assert len(lines) == 2 and json.loads(lines[0])["text"] == "hi"
+
+
+def test_an_encrypted_stream_reaches_only_listed_subscribers(tmp_path: Path) -> None:
+    import shutil
+
+    keys, alice, clients = tmp_path / "keys", tmp_path / "alice", tmp_path / "clients"
+    assert run(["keys", str(keys), "--name", "pub"]).returncode == 0
+    assert run(["keys", str(alice), "--name", "alice"]).returncode == 0
+    clients.mkdir()
+    shutil.copy(alice / "alice.key", clients / "alice.key")  # the publisher knows alice's public key only
+    endpoint = "tcp://127.0.0.1:47557"
+    g = write(tmp_path, f"""
+name: secret
+nodes:
+  src: {{type: test_source, params: {{kind: text, fps: 20, text: psst}}}}
+  out:
+    type: zmq_sink
+    inputs: {{fused: src.out}}
+    params: {{bind: "{endpoint}", curve_secret: "{keys}/pub.key_secret", curve_clients: "{clients}"}}
+""")
+    got: dict[str, list] = {"alice": [], "stranger": [], "plain": []}
+    readers = [
+        threading.Thread(target=lambda: got["alice"].extend(subscribe(endpoint, count=3, timeout_s=10, server_key=keys / "pub.key",
+                                                                      client_key=alice / "alice.key_secret"))),
+        threading.Thread(target=lambda: got["stranger"].extend(subscribe(endpoint, count=1, timeout_s=4, server_key=keys / "pub.key"))),
+        threading.Thread(target=lambda: got["plain"].extend(subscribe(endpoint, count=1, timeout_s=4))),
+    ]
+    for r in readers:
+        r.start()
+    proc = start(["run", str(g), "--duration", "20"])
+    for r in readers:
+        r.join(15)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=10)
+    assert [e["text"] for e in got["alice"]] == ["psst"] * 3
+    assert got["stranger"] == [] and got["plain"] == []
